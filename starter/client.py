@@ -87,9 +87,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     """One readable line per problem: ``field: message``."""
     problems = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "request"
+        location = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(f"{location}: {message}")
+        problems.append(f"{location}: {message}" if location else message)
     return "invalid video request: " + "; ".join(problems)
 
 
