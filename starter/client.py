@@ -260,9 +260,8 @@ class ReelflowClient:
             )
         except WorkflowAlreadyStartedError:
             # The id belongs to a job that already ended: attach to it, never start a second one.
-            return VideoJob(self.temporal.get_workflow_handle(job_id), created=False)
-        created = handle.first_execution_run_id == handle.result_run_id
-        return VideoJob(handle, created=created)
+            return self.get_job(job_id)
+        return VideoJob(handle, created=_was_started(handle))
 
     def get_job(self, job_id: str) -> VideoJob:
         return VideoJob(
@@ -295,6 +294,12 @@ class ReelflowClient:
 
     def ui_url(self, job_id: str) -> str:
         return self.settings.workflow_ui_url(job_id)
+
+
+def _was_started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """False when USE_EXISTING attached the start to a job that was already running."""
+    response = getattr(handle, "_start_workflow_response", None)
+    return bool(getattr(response, "started", True))
 
 
 def request_markdown(request: VideoRequest) -> str:
