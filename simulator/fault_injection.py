@@ -122,6 +122,24 @@ def _fabricated_body(endpoint: Endpoint) -> bytes:
     return json.dumps(data).encode()
 
 
+async def buffered_receive(receive: Receive) -> Receive:
+    """Read the whole request body now; return a `receive` that replays it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks)}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
 async def drop_connection(send: Send) -> None:
     """Close the client connection without (completing) a response.
 
@@ -167,8 +185,11 @@ class FaultInjectionMiddleware:
     ) -> None:
         kind = rule.kind
         if kind == "delay":
+            # The request arrived whole before the server stalls: a client that gives up
+            # waiting has still made the call (a create still creates).
+            replay = await buffered_receive(receive)
             await asyncio.sleep(rule.delay_seconds)
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
         elif kind == "drop":
             await drop_connection(send)
         elif kind == "drop_after":

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 START_DEADLINE_SECONDS = 30.0
 STOP_DEADLINE_SECONDS = 10.0
 
@@ -187,3 +189,21 @@ class SimulatorProcess:
     def video(self, video_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/videos/{video_id}")
         return result
+
+
+def wait_until(
+    probe: Callable[[], T],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
+    """Call `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{message} not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)
