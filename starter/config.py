@@ -84,3 +84,16 @@ class ReelflowSettings(BaseSettings):
         if run_id:
             return f"{base}/workflows/{job_id}/{run_id}/history"
         return f"{base}/workflows/{job_id}"
+
+    # -- HTTP API (`reelflow serve`) ---------------------------------------------------------
+
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token the HTTP API requires (unset: no auth)."
+    )
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins the HTTP API allows ('*': any)."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="HTTP request body limit.")
+    public_base_url: str | None = Field(
+        default=None, description="Base URL of result links (default: the request's own)."
+    )
