@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
@@ -96,4 +97,15 @@ class ReelflowSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="HTTP request body limit.")
     public_base_url: str | None = Field(
         default=None, description="Base URL of result links (default: the request's own)."
+    )
+
+    # -- observability (worker logs and traces) ----------------------------------------------
+
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Worker log lines: human text or JSON lines."
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "REELFLOW_OTLP_ENDPOINT"),
+        description="OTLP/gRPC collector for traces, e.g. http://localhost:4317 (unset: none).",
     )
