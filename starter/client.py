@@ -60,7 +60,7 @@ from workflows.contract import (
     VideoResult,
     validate_job_id,
 )
-from workflows.video_generation import VideoGenerationWorkflow
+from workflows.video_generation import CANCELLED_PREFIX, VideoGenerationWorkflow
 
 _ERROR_TYPES: dict[str, type[VideoJobError]] = {
     "VideoJobCancelled": VideoJobCancelledError,
@@ -166,7 +166,8 @@ class VideoJob:
         if isinstance(cause, ApplicationError):
             error_class = _ERROR_TYPES.get(cause.type or "", VideoJobFailedError)
             code = (cause.type or "failed").removeprefix("Video").removeprefix("Job")
-            return error_class(self.job_id, code.lower() or "failed", cause.message)
+            message = cause.message.removeprefix(CANCELLED_PREFIX)
+            return error_class(self.job_id, code.lower() or "failed", message)
         if isinstance(cause, FailureError):
             return VideoJobFailedError(self.job_id, "failed", cause.message)
         return VideoJobFailedError(self.job_id, "failed", str(cause))

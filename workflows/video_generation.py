@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOW_NAME = "VideoGenerationWorkflow"
+CANCELLED_PREFIX = "job cancelled: "
 
 T = TypeVar("T", str, int)
 
@@ -106,7 +107,7 @@ class VideoGenerationWorkflow:
             reason = self._cancel_reason or "cancelled"
             await self._clean_up_cancelled_job(reason)
             raise ApplicationError(
-                f"job cancelled: {reason}", type="VideoJobCancelled", non_retryable=True
+                f"{CANCELLED_PREFIX}{reason}", type="VideoJobCancelled", non_retryable=True
             ) from None
         except (asyncio.CancelledError, ActivityError) as exc:
             if not is_cancelled_exception(exc):
