@@ -97,7 +97,7 @@ async def generate(
         require_worker=True,
     )
     verb = "started" if job.created else "attached to existing"
-    console.print(f"{verb} job [bold]{job.job_id}[/]  {client.ui_url(job.job_id)}")
+    console.print(f"{verb} job [bold]{job.job_id}[/]  {client.ui_url(job.job_id)}", soft_wrap=True)
     if not wait:
         return
     result = await follow_job(job)
@@ -135,14 +135,14 @@ def _note(status: VideoJobStatus) -> str:
 
 
 def print_result(client: ReelflowClient, result: VideoResult) -> None:
-    console.print(f"[green]video ready:[/] {result.path}")
+    console.print(f"[green]video ready:[/] {result.path}", soft_wrap=True)
     console.print(
         f"  {result.width}x{result.height}, {result.duration_seconds:g}s, "
         f"{result.bytes:,} bytes, sha256 {result.sha256[:16]}…"
     )
     if result.thumbnail_path:
         console.print(f"  thumbnail: {result.thumbnail_path}")
-    console.print(f"  Temporal UI: {client.ui_url(result.job_id)}")
+    console.print(f"  Temporal UI: {client.ui_url(result.job_id)}", soft_wrap=True)
 
 
 @app.command()
@@ -152,7 +152,7 @@ async def status(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None
     client = await ReelflowClient.connect()
     current = await client.get_video_job_status(job_id)
     console.print_json(current.model_dump_json())
-    console.print(f"Temporal UI: {client.ui_url(job_id)}")
+    console.print(f"Temporal UI: {client.ui_url(job_id)}", soft_wrap=True)
 
 
 @app.command()
@@ -280,7 +280,7 @@ def demo(
             client = await ReelflowClient.connect(stack.settings)
             await _wait_for_worker(client)
             job = await client.generate_video(prompt, seconds=seconds, size=size)
-            console.print(f"job [bold]{job.job_id}[/]  {client.ui_url(job.job_id)}")
+            console.print(f"job [bold]{job.job_id}[/]  {client.ui_url(job.job_id)}", soft_wrap=True)
             print_result(client, await follow_job(job))
 
         run_async(one_job)()
