@@ -152,6 +152,6 @@ class Renderer:
         for task in list(self._inflight.values()):
             task.cancel()
         self._inflight.clear()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is not None:  # waiting lets the pool release its semaphores cleanly
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

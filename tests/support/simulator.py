@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,6 +81,7 @@ class SimulatorProcess:
         """Spawn the simulator and wait until `/_sim/health` answers (same port on restart)."""
         if self.running:
             return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(
@@ -155,6 +157,8 @@ class SimulatorProcess:
         if self._admin_client is not None:
             self._admin_client.close()
             self._admin_client = None
+        if exc_type is None:  # keep the log only when something went wrong
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     # -- admin API -----------------------------------------------------------------------
 
