@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
 import signal
 import threading
 import time
@@ -219,13 +218,11 @@ def _quote(value: str) -> str:
 # -- processes ----------------------------------------------------------------------------------
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # One line per provider request is noise at info level; reelflow logs what matters.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    """Text or JSON lines, each carrying the job id and provider job id when known."""
+    from starter.observability import configure_logging
+
+    configure_logging(level, log_format)
 
 
 @app.command()
@@ -236,8 +233,9 @@ async def worker(
     """Run the worker: workflow + activities on the configured task queue."""
     from starter.worker import run_worker
 
-    _configure_logging(log_level)
-    await run_worker(ReelflowSettings())
+    settings = ReelflowSettings()
+    _configure_logging(log_level, settings.log_format)
+    await run_worker(settings)
 
 
 @app.command()
