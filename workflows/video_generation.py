@@ -230,7 +230,9 @@ class VideoGenerationWorkflow:
             start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=timedelta(seconds=30),
             retry_policy=PROVIDER_RETRY,
-            summary="download video",
+            # The size is unknown until the bytes arrive: the summary names what is fetched,
+            # the heartbeat shows bytes received and the current details the stored size.
+            summary=f"download {self._request.size} · {self._request.seconds}s video",
         )
         self._pending_download = download
         await workflow.wait_condition(lambda: download.done() or self._cancel_reason is not None)
@@ -378,8 +380,13 @@ def _details_markdown(status: VideoJobStatus) -> str:
     if status.error is not None:
         lines.append(f"- last error: `{status.error.code}`: {status.error.message}")
     if status.result is not None:
-        lines.append(f"- stored: `{status.result.path}` ({status.result.bytes:,} bytes)")
+        lines.append(f"- stored: {_megabytes(status.result.bytes)} at `{status.result.path}`")
     return "\n".join(lines)
+
+
+def _megabytes(size: int) -> str:
+    """``8.1 MB`` (decimal megabytes, as file managers show them)."""
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _human(duration: timedelta) -> str:
