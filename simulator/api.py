@@ -46,7 +46,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise ApiError(400, BAD_JSON_MESSAGE) from None
     if not isinstance(data, dict):
         raise ApiError(400, "Invalid body: expected a JSON object.")

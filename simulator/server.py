@@ -31,6 +31,8 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     """Run the simulator until SIGINT/SIGTERM (which shuts it down cleanly)."""
+    if access_log and log_level in ("warning", "error", "critical"):
+        log_level = "info"  # uvicorn logs access lines at info level
     uvicorn_config = uvicorn.Config(
         create_app(config),
         host=host,

@@ -88,6 +88,14 @@ def invalid_type(param: str, expected: str, value: object) -> ApiError:
     )
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_prompt(value: object) -> str:
     if value is None:
         raise ApiError(
@@ -98,6 +106,13 @@ def validate_prompt(value: object) -> str:
         )
     if not isinstance(value, str):
         raise invalid_type("prompt", "a string", value)
+    if not _encodable(value):
+        raise ApiError(
+            400,
+            "Invalid 'prompt': the string is not valid Unicode (it has an unpaired surrogate).",
+            param="prompt",
+            code="invalid_value",
+        )
     if not value:
         raise ApiError(
             400,

@@ -155,3 +155,30 @@ def test_unavailable_model_is_404_model_not_found(sim: Any, api: httpx.Client) -
     finally:
         sim.configure(unavailable_models=[])
     assert_error(response, 404, "model", "model_not_found")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"prompt": "\\ud800 unpaired"}', "application/json"),
+        (b"[" * 100_000, "application/json"),
+        (b"\xff\xfe\x00", "text/plain"),
+        (b"--xx\r\nbroken", "multipart/form-data"),
+        (b"--xx\r\nbroken", "multipart/form-data; boundary=xx"),
+        (
+            b'--xx\r\nContent-Disposition: form-data; name="prompt"\r\n\r\n'
+            + b"p" * 2_000_000
+            + b"\r\n--xx--\r\n",
+            "multipart/form-data; boundary=xx",
+        ),
+    ],
+)
+def test_hostile_bodies_are_400_not_500(
+    sim: Any, api: httpx.Client, content: bytes, content_type: str
+) -> None:
+    before = sim.counters()["videos_created"]
+    response = api.post("/videos", content=content, headers={"content-type": content_type})
+    assert response.status_code == 400, response.text
+    error_of(response)
+    assert sim.counters()["videos_created"] == before
+    assert api.get("/videos", params={"limit": 1}).status_code == 200
