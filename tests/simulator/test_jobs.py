@@ -80,7 +80,7 @@ def test_custom_outcome_rules(sim: SimulatorProcess, api: httpx.Client) -> None:
 
 @pytest.fixture
 def slow_capped(sim: SimulatorProcess) -> Iterator[None]:
-    sim.configure(concurrency=1, speed=4.0)
+    sim.configure(concurrency=1, speed=2.0)
     yield
     sim.configure(concurrency=0, speed=20.0)
 
