@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import signal
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+HEADERS = {"Authorization": "Bearer bench"}
 
 
 def free_port() -> int:
@@ -50,13 +52,15 @@ def start_simulator(port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("simulator did not start")
 
 
-async def create_jobs(client: httpx.AsyncClient, count: int) -> list[str]:
+def create_jobs(base_url: str, count: int) -> list[str]:
+    """Create `count` identical slow jobs (one shared render) that stay in flight."""
     body = {"prompt": "throughput benchmark", "size": "1280x720", "seconds": "4"}
-    ids = []
-    for _ in range(count):
-        response = await client.post("/videos", json=body)
-        response.raise_for_status()
-        ids.append(response.json()["id"])
+    with httpx.Client(base_url=base_url, headers=HEADERS) as client:
+        ids = []
+        for _ in range(count):
+            response = client.post("/videos", json=body)
+            response.raise_for_status()
+            ids.append(response.json()["id"])
     return ids
 
 
@@ -72,6 +76,24 @@ async def hammer(
         if response.status_code != 200 or response.json()["status"] == "completed":
             errors += 1
     return errors
+
+
+async def client_run(
+    base_url: str, ids: list[str], until: float, connections: int
+) -> tuple[list[float], int]:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base_url, headers=HEADERS, limits=limits) as client:
+        latencies: list[float] = []
+        workers = [hammer(client, ids, until, latencies) for _ in range(connections)]
+        errors = await asyncio.gather(*workers)
+    return latencies, sum(errors)
+
+
+def client_process(args: tuple[str, list[str], float, int]) -> tuple[list[float], int]:
+    """One client process: `connections` concurrent requests until the wall-clock deadline."""
+    base_url, ids, until_wall, connections = args
+    until = time.perf_counter() + (until_wall - time.time())
+    return asyncio.run(client_run(base_url, ids, until, connections))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -93,39 +115,39 @@ class Result:
         self.errors = errors
 
 
-async def run(
-    port: int, pid: int, jobs: int, seconds: float, concurrency: int
+def run(
+    port: int, pid: int, jobs: int, seconds: float, concurrency: int, clients: int
 ) -> tuple[Result, float]:
     """Create the jobs, hammer retrieve; return the result and the server's CPU seconds."""
-    base = f"http://127.0.0.1:{port}/v1"
-    headers = {"Authorization": "Bearer bench"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
-        ids = await create_jobs(client, jobs)
-        latencies: list[float] = []
+    base_url = f"http://127.0.0.1:{port}/v1"
+    ids = create_jobs(base_url, jobs)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(clients) as pool:
+        pool.map(int, range(clients))  # start the workers before the clock runs
         cpu_before = cpu_seconds(pid)
-        started = time.perf_counter()
-        until = started + seconds
-        workers = [hammer(client, ids, until, latencies) for _ in range(concurrency)]
-        errors = await asyncio.gather(*workers)
-        elapsed = time.perf_counter() - started
+        started = time.time()
+        work = [(base_url, ids, started + seconds, concurrency // clients)] * clients
+        outcomes = pool.map(client_process, work)
+        elapsed = time.time() - started
         server_cpu = cpu_seconds(pid) - cpu_before
-    return Result(elapsed, latencies, sum(errors)), server_cpu
+    latencies = [latency for found, _ in outcomes for latency in found]
+    return Result(elapsed, latencies, sum(errors for _, errors in outcomes)), server_cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=32, help="connections in all")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--min-rps", type=float, default=500.0)
     args = parser.parse_args()
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="reelflow-bench-")) / "simulator.log"
     process = start_simulator(port, log)
     try:
-        result, server_cpu = asyncio.run(
-            run(port, process.pid, args.jobs, args.seconds, args.concurrency)
+        result, server_cpu = run(
+            port, process.pid, args.jobs, args.seconds, args.concurrency, args.clients
         )
     finally:
         process.send_signal(signal.SIGTERM)
@@ -136,7 +158,8 @@ def main() -> None:
     per_request_us = server_cpu / max(result.requests, 1) * 1e6
     print(
         f"simulator retrieve: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
-        f"p99 {result.p99_ms:.1f} ms ({args.jobs} jobs in flight, {args.concurrency} concurrent, "
+        f"p99 {result.p99_ms:.1f} ms ({args.jobs} jobs in flight, {args.concurrency} connections "
+        f"from {args.clients} client processes, "
         f"{args.seconds:.0f} s, {result.errors} bad answers)"
     )
     print(
