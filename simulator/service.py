@@ -7,12 +7,14 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from simulator.config import SimulatorConfig
 from simulator.errors import ApiError, invalid_value, video_not_found
+from simulator.faults import ENDPOINTS
 from simulator.lifecycle import (
     COMPLETED,
     JobView,
@@ -298,7 +300,7 @@ class VideoService:
             "idempotency_key": record.idempotency_key,
             "start_at": record.start_at,
             "end_at": record.end_at,
-            "planned_failure": None if failure is None else failure.__dict__,
+            "planned_failure": None if failure is None else asdict(failure),
             "media_key": record.media_key,
             "media_ready": render is not None and render.ready_at is not None,
             "render_error": None if render is None else render.error,
@@ -308,10 +310,7 @@ class VideoService:
     def counters(self) -> dict[str, Any]:
         calls = self.store.counters.calls
         return {
-            **{
-                f"{endpoint}_calls": calls.get(endpoint, 0)
-                for endpoint in ("create", "retrieve", "list", "delete", "content", "remix")
-            },
+            **{f"{endpoint}_calls": calls.get(endpoint, 0) for endpoint in ENDPOINTS},
             "videos_created": len(self.store.ordered),
             "faults_injected": dict(self.store.counters.faults_injected),
             "idempotency_keys": {
