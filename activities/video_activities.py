@@ -88,7 +88,12 @@ class VideoActivities:
                 video = await self._client.create(request, idempotency_key=job.idempotency_key)
             except ProviderError as exc:
                 raise application_error(exc) from None
-        activity.logger.info("created provider job %s for job %s", video.id, job.job_id)
+        activity.logger.info(
+            "created provider job %s for job %s",
+            video.id,
+            job.job_id,
+            extra={"provider_job_id": video.id},  # a field of structured log lines
+        )
         return snapshot_of(video)
 
     @activity.defn(name="poll_video_status")

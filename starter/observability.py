@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from temporalio import activity, workflow
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.exceptions import FailureError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -191,8 +192,9 @@ class _JobLog(WorkflowInboundInterceptor):
         except BaseException as exc:
             outcome = job_outcome(exc)
             if outcome is not None:
+                message = exc.message if isinstance(exc, FailureError) else str(exc)
                 workflow.logger.warning(
-                    "job %s (%s): %s", outcome[0], outcome[1], exc, extra=_status_ids()
+                    "job %s (%s): %s", outcome[0], outcome[1], message, extra=_status_ids()
                 )
             raise
         workflow.logger.info("job completed", extra=_status_ids())
