@@ -29,3 +29,8 @@ class LocalStorage:
 
     def remove_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def remove_temp_files(self, job_id: str) -> None:
+        """Remove ``*.part`` files a killed download attempt left behind (never a final file)."""
+        for temp in self.job_dir(job_id).glob(".*.part"):
+            temp.unlink(missing_ok=True)

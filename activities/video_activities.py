@@ -117,6 +117,8 @@ class VideoActivities:
         """Stream the video and thumbnail into storage, verify them, describe the result."""
         video_path = self._storage.video_path(download.job_id)
         thumbnail_path = self._storage.thumbnail_path(download.job_id)
+        # A worker killed mid-download leaves its temp file: the new attempt clears it.
+        await asyncio.to_thread(self._storage.remove_temp_files, download.job_id)
         heartbeat = _Heartbeat()
         try:
             video_file = await self._client.download(
