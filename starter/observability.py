@@ -79,18 +79,25 @@ def _temporal_workflow_id(record: logging.LogRecord) -> str | None:
 
 
 class TextFormatter(logging.Formatter):
-    """The usual one-line format, with ``[job … provider …]`` appended when known."""
+    """The usual one-line format, with ``[job=… provider_job=… activity=…]`` when known."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
+        activity_details = getattr(record, "temporal_activity", None)
         ids = [
             f"{name}={value}"
             for name, value in (
                 ("job", getattr(record, "job_id", None)),
                 ("provider_job", getattr(record, "provider_job_id", None)),
+                (
+                    "activity",
+                    activity_details.get("activity_type")
+                    if isinstance(activity_details, Mapping)
+                    else None,
+                ),
             )
             if value
         ]
@@ -134,15 +141,15 @@ def log_handler(log_format: str, stream: Any = None) -> logging.Handler:
 def configure_logging(level: str = "info", log_format: str = "text") -> None:
     """Send every log record through one handler in ``log_format`` (``text`` or ``json``).
 
-    In JSON the ids are fields, so Temporal's habit of appending its context dict to each
-    message is turned off there.
+    The handler's formatter writes the ids itself, so Temporal's habit of appending its whole
+    context dict to each message is turned off (the dict stays on the record for handlers
+    that want it).
     """
     logging.basicConfig(level=level.upper(), handlers=[log_handler(log_format)], force=True)
     # One line per provider request is noise at info level; reelflow logs what matters.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    on_message = log_format != "json"
-    activity.logger.activity_info_on_message = on_message
-    workflow.logger.workflow_info_on_message = on_message
+    activity.logger.activity_info_on_message = False
+    workflow.logger.workflow_info_on_message = False
 
 
 class LogContextInterceptor(Interceptor):

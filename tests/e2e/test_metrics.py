@@ -7,9 +7,12 @@ completes after a rate-limited poll, one the provider fails (moderation) and one
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,7 +32,14 @@ from starter.client import ReelflowClient
 from starter.config import ReelflowSettings
 from starter.errors import VideoJobCancelledError, VideoJobFailedError
 from starter.metrics import prometheus_runtime
-from starter.observability import log_handler
+from starter.observability import (
+    JobContextFilter,
+    JsonFormatter,
+    TextFormatter,
+    log_handler,
+    mask_secrets,
+)
+from starter.processes import bin_path
 from starter.temporal_connection import connect_temporal
 from starter.worker import video_worker
 from tests.conftest import TEST_API_KEY, unique_job_id
@@ -247,3 +257,75 @@ async def test_tracing_interceptor_only_when_an_otlp_endpoint_is_set(
     )
     async with video_worker(temporal_env.client, traced) as worker:
         assert tracing_installed(worker)
+
+
+async def test_reelflow_worker_process_serves_metrics_and_writes_json_lines(
+    settings: ReelflowSettings, temporal_env: WorkflowEnvironment
+) -> None:
+    """``reelflow worker`` with REELFLOW_METRICS_PORT and REELFLOW_LOG_FORMAT=json, as deployed."""
+    port = free_port()
+    own = settings.model_copy(update={"task_queue": unique_job_id("worker-process")})
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": own.temporal_address,
+        "OPENAI_BASE_URL": own.openai_base_url,
+        "OPENAI_API_KEY": TEST_API_KEY,
+        "REELFLOW_DATA_DIR": str(own.data_dir),
+        "REELFLOW_TASK_QUEUE": own.task_queue,
+        "REELFLOW_METRICS_PORT": str(port),
+        "REELFLOW_LOG_FORMAT": "json",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(bin_path("reelflow")), "worker", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        reelflow = ReelflowClient(temporal_env.client, own)
+        await eventually(reelflow.has_worker, bool, what="the worker process polling")
+        job = await reelflow.generate_video("a paper boat", polling_interval=0.2)
+        result = await job.result()
+        _, samples = await eventually(
+            lambda: scrape(f"http://127.0.0.1:{port}/metrics"),
+            lambda scraped: total(scraped[1], "reelflow_jobs_completed_total") == 1,
+            what="the job on the worker's /metrics",
+        )
+        assert total(samples, "reelflow_download_bytes_total") == result.bytes
+        assert total(samples, "temporal_workflow_completed_total") == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()[-2000:]
+
+    lines = [json.loads(line) for line in err.decode().splitlines()]
+    mine = [line for line in lines if line.get("job_id") == job.job_id]
+    assert {"job started: sora-2 1280x720 4s", "job completed"} <= {m["message"] for m in mine}
+    assert any(line.get("provider_job_id") == result.provider_job_id for line in mine)
+    assert lines[-1]["message"] == "worker stopped"
+    assert TEST_API_KEY not in err.decode()
+
+
+async def test_log_formats_name_the_job_and_mask_keys() -> None:
+    record = logging.LogRecord(
+        "reelflow.test",
+        logging.INFO,
+        __file__,
+        1,
+        "calling with %s",
+        ("sk-abcdefghijklmnop",),
+        None,
+    )
+    record.temporal_activity = {"workflow_id": "video-1", "activity_type": "download_video"}
+    record.provider_job_id = "video_9"
+    JobContextFilter().filter(record)
+
+    text = TextFormatter().format(record)
+    assert text.endswith(
+        "calling with sk-abcd… [job=video-1 provider_job=video_9 activity=download_video]"
+    )
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "calling with sk-abcd…"
+    assert (entry["job_id"], entry["provider_job_id"], entry["activity"]) == (
+        "video-1",
+        "video_9",
+        "download_video",
+    )
+    assert mask_secrets(f"key {TEST_API_KEY}!") == "key sk-test…!"
