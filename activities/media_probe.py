@@ -23,6 +23,7 @@ class NotAVideoError(ValueError):
 
 def probe_video(path: Path) -> VideoFacts:
     """Open the container and read the video stream's geometry and the file's duration."""
+    check_mp4_boxes(path)
     try:
         with av.open(str(path)) as container:
             video_streams = container.streams.video
@@ -43,6 +44,35 @@ def probe_video(path: Path) -> VideoFacts:
             )
     except av.error.FFmpegError as exc:
         raise NotAVideoError(f"{path} is not a playable video: {exc}") from exc
+
+
+def check_mp4_boxes(path: Path) -> None:
+    """Raise :class:`NotAVideoError` if an MP4's top-level boxes do not tile the file exactly.
+
+    The container header alone does not show a cut or garbled body (the geometry and duration
+    are in ``moov``, often at the front), so a half-received file would pass as playable.
+    Files that are not ISO-BMFF are left to the decoder.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        if file.read(8)[4:8] != b"ftyp":
+            return
+        offset = 0
+        while offset < size:
+            file.seek(offset)
+            header = file.read(16)
+            box_size = int.from_bytes(header[:4], "big") if len(header) >= 8 else -1
+            if box_size == 1:
+                box_size = int.from_bytes(header[8:16], "big") if len(header) == 16 else -1
+            elif box_size == 0:
+                box_size = size - offset  # the last box runs to the end of the file
+            if box_size < 8 or offset + box_size > size:
+                kind = header[4:8].decode("latin-1") if len(header) >= 8 else "?"
+                raise NotAVideoError(
+                    f"{path} is truncated or corrupt: box {kind!r} at byte {offset} "
+                    f"declares {box_size} bytes but {size - offset} remain"
+                )
+            offset += box_size
 
 
 def sha256_of(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -41,6 +42,10 @@ from workflows.contract import VideoJobError, VideoRequest, VideoResult
 logger = logging.getLogger("reelflow.activities")
 
 HEARTBEAT_EVERY_SECONDS = 1.0
+NOT_PLAYABLE_ATTEMPTS = 3
+"""Downloads of a file that does not verify as a video before the job fails."""
+INCOMING_VIDEO = ".video.mp4.incoming.part"
+"""Where a downloaded video waits for verification (a ``.part`` name: cleared if abandoned)."""
 
 
 def application_error(exc: ProviderError) -> ApplicationError:
@@ -115,14 +120,16 @@ class VideoActivities:
     @activity.defn(name="download_video")
     async def download_video(self, download: DownloadVideoInput) -> VideoResult:
         """Stream the video and thumbnail into storage, verify them, describe the result."""
-        video_path = self._storage.video_path(download.job_id)
+        # The video lands next to its final path and is moved there only once verified, so the
+        # final path never shows a cut or garbled file.
+        incoming = self._storage.video_path(download.job_id).with_name(INCOMING_VIDEO)
         thumbnail_path = self._storage.thumbnail_path(download.job_id)
         # A worker killed mid-download leaves its temp file: the new attempt clears it.
         await asyncio.to_thread(self._storage.remove_temp_files, download.job_id)
         heartbeat = _Heartbeat()
         try:
             video_file = await self._client.download(
-                download.provider_job_id, video_path, variant="video", on_progress=heartbeat
+                download.provider_job_id, incoming, variant="video", on_progress=heartbeat
             )
             thumbnail: Path | None = thumbnail_path
             try:
@@ -148,7 +155,12 @@ class VideoActivities:
         except ProviderError as exc:
             raise application_error(exc) from None
         return await asyncio.to_thread(
-            self._verified_result, download, video_file.sha256, video_file.bytes, thumbnail
+            self._verified_result,
+            download,
+            video_file.sha256,
+            video_file.bytes,
+            thumbnail,
+            activity.info().attempt,
         )
 
     @activity.defn(name="delete_video_job")
@@ -169,10 +181,16 @@ class VideoActivities:
         await asyncio.to_thread(self._storage.remove_job, job_id)
 
     def _verified_result(
-        self, download: DownloadVideoInput, sha256: str, size: int, thumbnail: Path | None
+        self,
+        download: DownloadVideoInput,
+        sha256: str,
+        size: int,
+        thumbnail: Path | None,
+        attempt: int,
     ) -> VideoResult:
         path = self._storage.video_path(download.job_id)
-        on_disk = sha256_of(path)
+        incoming = path.with_name(INCOMING_VIDEO)
+        on_disk = sha256_of(incoming)
         if on_disk != sha256:
             raise ApplicationError(
                 f"stored video {path} does not match what was received (sha256 {on_disk} != "
@@ -180,9 +198,17 @@ class VideoActivities:
                 type="VideoChecksumMismatch",
             )
         try:
-            facts = probe_video(path)
+            facts = probe_video(incoming)
         except NotAVideoError as exc:
-            raise ApplicationError(str(exc), type="VideoNotPlayable", non_retryable=True) from None
+            # A cut or garbled transfer is worth another download; a provider that keeps
+            # sending a broken file ends the job.
+            last = attempt >= NOT_PLAYABLE_ATTEMPTS
+            raise ApplicationError(
+                f"{exc} (download attempt {attempt} of at most {NOT_PLAYABLE_ATTEMPTS})",
+                type="VideoNotPlayable",
+                non_retryable=last,
+            ) from None
+        os.replace(incoming, path)
         request = download.request
         return VideoResult(
             job_id=download.job_id,
