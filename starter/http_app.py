@@ -9,6 +9,7 @@ protocol and the settings are described in ``docs/http-api.md``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from temporalio.service import RPCError
 
 from activities.storage import LocalStorage
 from starter import http_content, http_jobs, http_stream
@@ -33,6 +35,8 @@ from starter.http_input import RequestProblem
 from starter.http_middleware import BodySizeLimit
 from starter.http_security import ContentSigner
 from starter.http_state import HttpState
+
+logger = logging.getLogger("reelflow.http")
 
 DEFAULT_PING_INTERVAL = 15.0
 """Seconds between SSE keep-alive comments."""
@@ -136,6 +140,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NoWorkerError)
     async def no_worker(request: Request, exc: NoWorkerError) -> JSONResponse:
         return _error(503, str(exc))
+
+    @app.exception_handler(RPCError)
+    async def temporal_unavailable(request: Request, exc: RPCError) -> JSONResponse:
+        logger.warning("Temporal call failed: %s", exc)
+        return _error(503, f"Temporal is not available: {exc.message}")
 
     @app.exception_handler(VideoJobError)
     async def job_error(request: Request, exc: VideoJobError) -> JSONResponse:

@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 CONTENT_URL_TTL_SECONDS = 24 * 3600
@@ -67,10 +67,6 @@ def unauthorized() -> HTTPException:
         detail="missing or invalid bearer token",
         headers={"WWW-Authenticate": 'Bearer realm="reelflow"'},
     )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "?"
 
 
 class RedactSignatures(logging.Filter):

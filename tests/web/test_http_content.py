@@ -17,7 +17,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def stored(api_url: str, settings: ReelflowSettings) -> tuple[str, bytes]:
     """(content URL, the stored file's bytes) of one finished video."""
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
-        response = await http.post("/api/video/generate", json={"prompt": "a river"})
+        response = await http.post(
+            "/api/video/generate", json={"prompt": "a river", "pollingInterval": 200}
+        )
     assert response.status_code == 200, response.text
     body = response.json()
     path = Path(settings.videos_dir) / body["jobId"] / "video.mp4"

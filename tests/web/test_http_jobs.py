@@ -41,7 +41,7 @@ async def test_fetcher_mode_without_waiting_returns_a_status_url(http: httpx.Asy
     response = await http.post(
         "/api/video/generate",
         params={"wait": "false"},
-        json={"prompt": "a paper plane", "duration": 8, **FAST},
+        json={"prompt": "a paper plane", **FAST},
         headers={"X-Run-Id": run_id},
     )
     assert response.status_code == 202

@@ -7,6 +7,8 @@ TanStack's client does, and must get exactly the remaining events.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from starter.client import ReelflowClient
 from starter.config import ReelflowSettings
 from starter.http_events import END_OFFSET, RESULT_OFFSET
 from starter.http_input import job_id_for_run
+from starter.serve import GRACEFUL_SHUTDOWN_SECONDS
 from tests.support.simulator import SimulatorProcess
 from tests.web.servers import ServeProcess, SseEvent, SseRead, read_sse, run_body, serve_env
 
@@ -37,9 +40,12 @@ async def server(
         process.stop()
 
 
+@pytest.mark.parametrize("how", ["kill", "stop"])
 async def test_a_stream_resumes_after_the_server_is_killed_and_restarted(
-    server: ServeProcess, simulator: SimulatorProcess
+    server: ServeProcess, simulator: SimulatorProcess, how: str
 ) -> None:
+    """``kill``: SIGKILL, a crash (the stream is cut). ``stop``: SIGTERM, a deploy (the stream
+    ends without a terminal event, promptly: open streams must not hold the shutdown)."""
     run_id = f"restart-{uuid.uuid4().hex[:10]}"
     job_id = job_id_for_run(run_id)
     body = run_body("a storm over the sea", run_id, duration=12, pollingInterval=200)
@@ -55,11 +61,19 @@ async def test_a_stream_resumes_after_the_server_is_killed_and_restarted(
             assert response.status_code == 200
             lines = response.aiter_lines()
             await read_sse(lines, before, stop_after=making_progress)
-            server.kill()  # SIGKILL while the stream is open: nothing is flushed or closed
-            await read_sse(lines, before)
-        assert before.cut, "the stream should have been cut by the kill"
+            if how == "kill":
+                server.kill()  # SIGKILL while the stream is open: nothing is flushed or closed
+                await read_sse(lines, before)
+            else:
+                started = time.monotonic()
+                stopping = asyncio.create_task(asyncio.to_thread(server.stop))
+                await read_sse(lines, before)
+                await stopping
+                assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS
+        if how == "kill":
+            assert before.cut, "the kill should have cut the stream"
+        assert before.events[-1].offset < RESULT_OFFSET
         last_seen = before.events[-1].offset
-        assert last_seen < RESULT_OFFSET
 
         await server.start()  # same port, no memory of the stream
         after = SseRead([])

@@ -98,7 +98,7 @@ async def test_resuming_with_last_event_id_sends_only_later_events_and_one_job(
     http: httpx.AsyncClient, simulator: SimulatorProcess
 ) -> None:
     run_id = new_run_id()
-    body = run_body("a lighthouse at dusk", run_id, duration=8, **FAST)
+    body = run_body("a lighthouse at dusk", run_id, **FAST)
 
     def processing(event: SseEvent) -> bool:
         return event.kind == "CUSTOM:video:status" and event.payload["value"]["progress"] > 0
