@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from starter.client import VideoJob
 from starter.errors import JobNotFoundError, ReelflowError, VideoJobCancelledError, VideoJobError
 from starter.http_events import (
+    BEFORE_FIRST,
     RunIds,
     StreamEvent,
     generation_result,
@@ -87,14 +88,17 @@ async def stream_video(
     last_event_id: LastEventId = None,
 ) -> Response:
     """What `fetchServerSentEvents(url)` posts. The same run id always attaches to the same
-    job, so a reconnect with `Last-Event-ID` never starts a second one."""
+    job; a reconnect (`Last-Event-ID`) only ever attaches, never starts one (`404` if the job
+    is gone)."""
     after = parse_offset(last_event_id, "Last-Event-ID")
     run_id = x_run_id or body.runId or new_run_id()
     job_id = job_id_for_run(run_id)
     video = video_request(body.generation_input())
-    job = await state.reelflow().generate_video(request=video, job_id=job_id, require_worker=True)
-    if job.created:
-        logger.info("run %s started job %s (%s)", run_id, job_id, video.summary())
+    if after == BEFORE_FIRST:
+        client = state.reelflow()
+        job = await client.generate_video(request=video, job_id=job_id, require_worker=True)
+        if job.created:
+            logger.info("run %s started job %s (%s)", run_id, job_id, video.summary())
     watched = state.reelflow().get_job(job_id)  # no run id: follows a continue-as-new
     first = await first_status(watched, state.watch_interval)
     ids = RunIds(run_id=run_id, thread_id=body.threadId or "", job_id=job_id)

@@ -166,3 +166,17 @@ async def test_a_bad_last_event_id_is_refused_before_starting(
     )
     assert response.status_code == 400 and "Last-Event-ID" in response.json()["detail"]
     assert own_creates(simulator, job_id_for_run(run_id)) == []
+
+
+async def test_a_resume_never_starts_a_job(
+    http: httpx.AsyncClient, simulator: SimulatorProcess
+) -> None:
+    run_id = new_run_id()
+    response = await http.post(
+        "/api/generate/video",
+        json=run_body("a cat", run_id),
+        headers={"X-Run-Id": run_id, "Last-Event-ID": "161"},
+    )
+    assert response.status_code == 404
+    assert own_creates(simulator, job_id_for_run(run_id)) == []
+    assert (await http.get(f"/api/video/jobs/{job_id_for_run(run_id)}")).status_code == 404
