@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
+from starter.client import ReelflowClient
 from starter.config import ReelflowSettings
+from starter.http_app import create_app
 from tests.support.polling import eventually
 from tests.support.simulator import SimulatorProcess
-from tests.web.servers import run_body
+from tests.web.servers import run_body, running_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -185,3 +187,15 @@ async def test_path_traversal_never_reaches_storage(
     assert response.status_code in (400, 404), (raw_path, response.status_code)
     assert response.headers["content-type"].startswith("application/json")
     assert b"not for you" not in response.content
+
+
+async def test_result_urls_use_the_public_base_url(
+    settings: ReelflowSettings, reelflow: ReelflowClient
+) -> None:
+    public = "https://videos.example/reelflow/"
+    app = create_app(settings.model_copy(update={"public_base_url": public}), reelflow)
+    async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        response = await http.post("/api/video/generate", json={"prompt": "a fox", **FAST})
+    body = response.json()
+    assert body["url"] == f"https://videos.example/reelflow/api/video/jobs/{body['jobId']}/content"
+    assert body["thumbnailUrl"] == body["url"] + "?variant=thumbnail"

@@ -180,3 +180,43 @@ async def test_a_resume_never_starts_a_job(
     assert response.status_code == 404
     assert own_creates(simulator, job_id_for_run(run_id)) == []
     assert (await http.get(f"/api/video/jobs/{job_id_for_run(run_id)}")).status_code == 404
+
+
+async def test_a_run_past_its_deadline_ends_with_a_timeout_error(http: httpx.AsyncClient) -> None:
+    body = run_body("a slow glacier", new_run_id(), duration=12, maxDuration=1500, **FAST)
+    got = await stream(http, body)
+
+    last = got.events[-1]
+    assert last.kind == "RUN_ERROR" and last.payload["code"] == "timeout"
+    assert "timed out" in last.payload["message"]
+    assert got.events[-2].payload["value"]["status"] == "failed"
+
+
+async def test_a_run_cancelled_while_streaming_ends_with_a_cancelled_error(
+    http: httpx.AsyncClient,
+) -> None:
+    body = run_body("a long river journey", new_run_id(), duration=12, **FAST)
+    headers = {"X-Run-Id": str(body["runId"])}
+    got = SseRead([])
+    async with http.stream("POST", "/api/generate/video", json=body, headers=headers) as response:
+        lines = response.aiter_lines()
+
+        def processing(event: SseEvent) -> bool:
+            return event.kind == "CUSTOM:video:status" and event.payload["value"]["progress"] > 0
+
+        await read_sse(lines, got, stop_after=processing)
+        job_id = got.events[1].payload["value"]["jobId"]
+        cancel = await http.post(f"/api/video/jobs/{job_id}/cancel", json={"reason": "enough"})
+        assert cancel.status_code == 202
+        await read_sse(lines, got)
+
+    assert_rising(got.events)
+    last = got.events[-1]
+    assert last.kind == "RUN_ERROR" and last.payload["code"] == "cancelled"
+    assert last.payload["message"] == "enough"
+    assert got.events[-2].payload["value"] == {
+        "jobId": job_id,
+        "status": "failed",
+        "progress": got.events[-2].payload["value"]["progress"],
+        "error": "enough",
+    }
