@@ -44,7 +44,7 @@ from starter.http_input import (
     parse_offset,
     video_request,
 )
-from starter.http_state import State, require_token
+from starter.http_state import HttpState, State, require_token
 from workflows.contract import VideoJobError as JobErrorInfo
 from workflows.contract import VideoJobStatus
 
@@ -99,18 +99,8 @@ async def stream_video(
         job = await client.generate_video(request=video, job_id=job_id, require_worker=True)
         if job.created:
             logger.info("run %s started job %s (%s)", run_id, job_id, video.summary())
-    watched = state.reelflow().get_job(job_id)  # no run id: follows a continue-as-new
-    first = await first_status(watched, state.watch_interval)
     ids = RunIds(run_id=run_id, thread_id=body.threadId or "", job_id=job_id)
-    events = job_events(
-        watched,
-        ids,
-        first,
-        after,
-        interval=state.watch_interval,
-        result_url=lambda job_id: state.content_url(request, job_id),
-    )
-    return sse_response(events, state.ping_interval)
+    return await _stream_job(request, state, ids, after)
 
 
 @router.get(
@@ -137,10 +127,14 @@ async def join_run(
         after = parse_offset(last_event_id, "Last-Event-ID")
     else:
         after = parse_offset(offset, "offset")
-    job_id = job_id_for_run(runId)
-    job = state.reelflow().get_job(job_id)
+    ids = RunIds(run_id=runId, thread_id=threadId or "", job_id=job_id_for_run(runId))
+    return await _stream_job(request, state, ids, after)
+
+
+async def _stream_job(request: Request, state: HttpState, ids: RunIds, after: int) -> Response:
+    """The SSE response of one job from ``after`` on; ``404`` before it starts if unknown."""
+    job = state.reelflow().get_job(ids.job_id)  # no run id: follows a continue-as-new
     first = await first_status(job, state.watch_interval)
-    ids = RunIds(run_id=runId, thread_id=threadId or "", job_id=job_id)
     events = job_events(
         job,
         ids,
