@@ -329,5 +329,14 @@ def _register_simulator() -> None:
 
 _register_simulator()
 
+
+def _register_serve() -> None:
+    from starter.serve import serve
+
+    app.command("serve", help="Serve the HTTP API (TanStack AI video protocol).")(serve)
+
+
+_register_serve()
+
 if __name__ == "__main__":
     app()
