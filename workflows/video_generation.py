@@ -62,6 +62,9 @@ POLL_RETRY = RetryPolicy(
 )
 """One poll retries a few times; if it still fails the loop just polls again next round."""
 
+POLL_FAILURE_PATCH = "poll-failure-continues"
+"""Runs with this marker handle a poll that failed for good (see ``_poll_once``)."""
+
 CLEANUP_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
 
 
@@ -79,6 +82,7 @@ class VideoGenerationWorkflow:
         self._pending_create: workflow.ActivityHandle[ProviderJobSnapshot] | None = None
         self._pending_download: workflow.ActivityHandle[VideoResult] | None = None
         self._published: dict[str, object] = {}
+        self._poll_backoff = timedelta(0)
         if job.carried_status is not None:
             self._status = job.carried_status
         else:
@@ -176,7 +180,8 @@ class VideoGenerationWorkflow:
         remaining = self._time_left()
         if remaining <= timedelta(0):
             await self._time_out()
-        wait = min(self._request.polling_interval, remaining)
+        wait = min(max(self._request.polling_interval, self._poll_backoff), remaining)
+        self._poll_backoff = timedelta(0)
         try:
             await workflow.wait_condition(
                 lambda: self._cancel_reason is not None,
@@ -201,13 +206,20 @@ class VideoGenerationWorkflow:
                 retry_policy=POLL_RETRY,
                 summary=f"poll status (attempt {self._status.polls + 1})",
             )
-        except ActivityError as exc:
+        except FailureError as exc:
             if is_cancelled_exception(exc):
+                raise
+            # A local activity that fails for good raises its own failure (ApplicationError),
+            # not an ActivityError; runs from before this was handled ended here, so they
+            # replay the same way.
+            if not isinstance(exc, ActivityError) and not workflow.patched(POLL_FAILURE_PATCH):
                 raise
             if _is_non_retryable(exc):
                 self._fail("provider_job_lost", _failure_message(exc))
                 raise _job_failed(_failure_message(exc)) from None
-            # A transient failure of one poll does not end the job: poll again next round.
+            # A transient failure of one poll does not end the job: poll again next round,
+            # and not before the provider's retry-after.
+            self._poll_backoff = _next_retry_delay(exc) or timedelta(0)
             self._set_status(polls=self._status.polls + 1, poll_errors=self._status.poll_errors + 1)
             return None
         self._set_status(polls=self._status.polls + 1)
@@ -353,9 +365,20 @@ def _job_failed(message: str) -> ApplicationError:
     return ApplicationError(message, type="VideoJobFailed", non_retryable=True)
 
 
-def _is_non_retryable(exc: ActivityError) -> bool:
-    cause = exc.cause
-    return isinstance(cause, ApplicationError) and cause.non_retryable
+def _application_error(exc: FailureError) -> ApplicationError | None:
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause if isinstance(cause, ApplicationError) else None
+
+
+def _is_non_retryable(exc: FailureError) -> bool:
+    error = _application_error(exc)
+    return error is not None and error.non_retryable
+
+
+def _next_retry_delay(exc: FailureError) -> timedelta | None:
+    """The provider's retry-after, carried by the activity's failure."""
+    error = _application_error(exc)
+    return error.next_retry_delay if error is not None else None
 
 
 def _failure_message(exc: BaseException) -> str:
