@@ -49,7 +49,7 @@ from workflows.search_attributes import ALL_KEYS  # noqa: E402
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD_KEY = f"record-key-{secrets.token_hex(16)}"
 CAN_THRESHOLD = "16"
-FAST = {"polling_interval": 0.2}
+POLL = 0.2
 
 
 @dataclass
@@ -82,12 +82,14 @@ def _job_id(name: str) -> str:
 
 
 async def completed(r: Recorder, name: str) -> VideoJob:
-    return await r.reelflow.generate_video("replay: a paper boat", job_id=_job_id(name), **FAST)
+    return await r.reelflow.generate_video(
+        "replay: a paper boat", job_id=_job_id(name), polling_interval=POLL
+    )
 
 
 async def failed_moderation(r: Recorder, name: str) -> VideoJob:
     prompt = "replay: #moderation please"
-    return await r.reelflow.generate_video(prompt, job_id=_job_id(name), **FAST)
+    return await r.reelflow.generate_video(prompt, job_id=_job_id(name), polling_interval=POLL)
 
 
 async def failed_create(r: Recorder, name: str) -> VideoJob:
@@ -95,14 +97,17 @@ async def failed_create(r: Recorder, name: str) -> VideoJob:
     image = r.scratch / "small.png"
     Image.new("RGB", (64, 64), "red").save(image)
     return await r.reelflow.generate_video(
-        "replay: wrong reference", input_reference=image, job_id=_job_id(name), **FAST
+        "replay: wrong reference",
+        input_reference=image,
+        job_id=_job_id(name),
+        polling_interval=POLL,
     )
 
 
 async def failed_provider_job_lost(r: Recorder, name: str) -> VideoJob:
     """The provider forgets the job while it is polled: 404 on poll."""
     job = await r.reelflow.generate_video(
-        "replay: forgotten", seconds=12, job_id=_job_id(name), **FAST
+        "replay: forgotten", seconds=12, job_id=_job_id(name), polling_interval=POLL
     )
     status = await _status(job, lambda s: s.polls >= 1)
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {RECORD_KEY}"}) as http:
@@ -114,7 +119,7 @@ async def failed_provider_job_lost(r: Recorder, name: str) -> VideoJob:
 async def completed_after_poll_errors(r: Recorder, name: str) -> VideoJob:
     """Every attempt of one poll answers 429; the job polls again and completes."""
     job = await r.reelflow.generate_video(
-        "replay: patience", seconds=8, job_id=_job_id(name), **FAST
+        "replay: patience", seconds=8, job_id=_job_id(name), polling_interval=POLL
     )
     await _status(job, lambda s: s.polls >= 1)
     rule = {"endpoint": "retrieve", "kind": "http_429", "retry_after": 0.3, "times": 4}
@@ -124,13 +129,17 @@ async def completed_after_poll_errors(r: Recorder, name: str) -> VideoJob:
 
 async def timed_out(r: Recorder, name: str) -> VideoJob:
     return await r.reelflow.generate_video(
-        "replay: too slow", seconds=12, max_duration=1.5, job_id=_job_id(name), **FAST
+        "replay: too slow",
+        seconds=12,
+        max_duration=1.5,
+        job_id=_job_id(name),
+        polling_interval=POLL,
     )
 
 
 async def cancelled_signal(r: Recorder, name: str) -> VideoJob:
     job = await r.reelflow.generate_video(
-        "replay: never mind", seconds=12, job_id=_job_id(name), **FAST
+        "replay: never mind", seconds=12, job_id=_job_id(name), polling_interval=POLL
     )
     await _status(job, lambda s: s.status == "processing")
     await job.cancel("recorded cancel")
@@ -139,7 +148,7 @@ async def cancelled_signal(r: Recorder, name: str) -> VideoJob:
 
 async def cancelled_temporal(r: Recorder, name: str) -> VideoJob:
     job = await r.reelflow.generate_video(
-        "replay: stop it", seconds=12, job_id=_job_id(name), **FAST
+        "replay: stop it", seconds=12, job_id=_job_id(name), polling_interval=POLL
     )
     await _status(job, lambda s: s.status == "processing")
     await r.reelflow.temporal.get_workflow_handle(job.job_id).cancel()
