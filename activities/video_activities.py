@@ -43,7 +43,7 @@ logger = logging.getLogger("reelflow.activities")
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 NOT_PLAYABLE_ATTEMPTS = 3
-"""Downloads of a file that does not verify as a video before the job fails."""
+"""Downloads that do not verify as a video (other failures not counted) before the job fails."""
 INCOMING_VIDEO = ".video.mp4.incoming.part"
 """Where a downloaded video waits for verification (a ``.part`` name: cleared if abandoned)."""
 
@@ -154,14 +154,19 @@ class VideoActivities:
             ) from None
         except ProviderError as exc:
             raise application_error(exc) from None
-        return await asyncio.to_thread(
-            self._verified_result,
-            download,
-            video_file.sha256,
-            video_file.bytes,
-            thumbnail,
-            activity.info().attempt,
-        )
+        try:
+            return await asyncio.to_thread(
+                self._verified_result, download, video_file.sha256, video_file.bytes, thumbnail
+            )
+        except NotAVideoError as exc:
+            # A cut or garbled transfer is worth another download; a provider that keeps
+            # sending a broken file ends the job. Only such downloads count, not other errors.
+            broken = heartbeat.record_not_playable()
+            raise ApplicationError(
+                f"{exc} ({broken} of at most {NOT_PLAYABLE_ATTEMPTS} downloads did not verify)",
+                type="VideoNotPlayable",
+                non_retryable=broken >= NOT_PLAYABLE_ATTEMPTS,
+            ) from None
 
     @activity.defn(name="delete_video_job")
     async def delete_video_job(self, delete: DeleteVideoJobInput) -> bool:
@@ -186,7 +191,6 @@ class VideoActivities:
         sha256: str,
         size: int,
         thumbnail: Path | None,
-        attempt: int,
     ) -> VideoResult:
         path = self._storage.video_path(download.job_id)
         incoming = path.with_name(INCOMING_VIDEO)
@@ -197,17 +201,7 @@ class VideoActivities:
                 f"{sha256}); downloading again",
                 type="VideoChecksumMismatch",
             )
-        try:
-            facts = probe_video(incoming)
-        except NotAVideoError as exc:
-            # A cut or garbled transfer is worth another download; a provider that keeps
-            # sending a broken file ends the job.
-            last = attempt >= NOT_PLAYABLE_ATTEMPTS
-            raise ApplicationError(
-                f"{exc} (download attempt {attempt} of at most {NOT_PLAYABLE_ATTEMPTS})",
-                type="VideoNotPlayable",
-                non_retryable=last,
-            ) from None
+        facts = probe_video(incoming)  # NotAVideoError: the caller decides about a retry
         os.replace(incoming, path)
         request = download.request
         return VideoResult(
@@ -229,16 +223,30 @@ class VideoActivities:
 
 
 class _Heartbeat:
-    """Heartbeats with the bytes received, at most once a second (so cancels are seen)."""
+    """Heartbeats with the bytes received, at most once a second (so cancels are seen).
+
+    Every heartbeat also carries ``not_playable``, the number of earlier downloads of this job
+    that did not verify: Temporal hands the last heartbeat to the next attempt.
+    """
 
     def __init__(self) -> None:
         self._last = 0.0
+        details = activity.info().heartbeat_details
+        carried = details[0] if details and isinstance(details[0], dict) else {}
+        self.not_playable = int(carried.get("not_playable", 0))
 
     def __call__(self, received: int, total: int | None) -> None:
         now = time.monotonic()
         if now - self._last >= HEARTBEAT_EVERY_SECONDS or received == total:
             self._last = now
-            activity.heartbeat({"received": received, "total": total})
+            activity.heartbeat(
+                {"received": received, "total": total, "not_playable": self.not_playable}
+            )
+
+    def record_not_playable(self) -> int:
+        self.not_playable += 1
+        activity.heartbeat({"not_playable": self.not_playable})
+        return self.not_playable
 
 
 def _create_request(request: VideoRequest, reference: Path | None) -> CreateVideoRequest:
