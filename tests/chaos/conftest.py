@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,6 +31,19 @@ CAN_THRESHOLD = 20
 SIMULATOR_DEFAULTS = {"speed": SIMULATOR_SPEED, "expires_after": 3600.0, "unavailable_models": []}
 
 REPORT = ChaosReport()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_cleanly_on_sigterm() -> Iterator[None]:
+    """A CI timeout sends SIGTERM: unwind like Ctrl-C so the fixtures stop their processes
+    (they run in their own sessions and would otherwise outlive pytest)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    yield
+    signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")

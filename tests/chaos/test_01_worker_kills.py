@@ -159,13 +159,14 @@ async def test_worker_killed_at_random_call_counts(
         await more(3, 8)
         await more(3, 12)
         for _ in range(3):
+            # Each kill point is a call count the simulator will reach: a fresh job makes
+            # sure there is one more create, a few more polls and one more download to come.
             endpoint = rng.choice(["create", "retrieve", "retrieve", "content"])
-            if endpoint == "create":
-                target = calls(simulator, "create") + 1
-                await more(1, 4)  # a new job, so that there is a create to interrupt
-            else:
-                target = calls(simulator, endpoint) + rng.randint(1, 6)
-            await until_calls(simulator, endpoint, target, timeout=60)
+            target = calls(simulator, endpoint) + (
+                rng.randint(1, 2) if endpoint == "retrieve" else 1
+            )
+            await more(1, rng.choice([4, 8, 12]))
+            await until_calls(simulator, endpoint, target, timeout=90)
             await kill_worker(stack, kills, f"{endpoint} call #{target}")
         ends = await outcomes(jobs, timeout=150)
     results = completed(ends)

@@ -194,7 +194,10 @@ async def test_a_provider_that_always_sends_garbage_ends_the_job(
     (job,) = await start_jobs(reelflow, "garbage", 1, seconds=4)
     (end,) = (await outcomes([job], timeout=90)).values()
     assert isinstance(end, VideoJobFailedError), end
-    assert "truncated or corrupt" in end.message and "attempt 3 of at most 3" in end.message
+    assert (
+        "truncated or corrupt" in end.message
+        and "3 of at most 3 downloads did not verify" in end.message
+    )
     content_calls = calls(simulator, "content") - before
     assert content_calls == 2 * NOT_PLAYABLE_ATTEMPTS  # video + thumbnail per attempt
     assert not (stack.videos_dir / job.job_id / "video.mp4").exists()
@@ -238,5 +241,35 @@ async def test_retry_after_holds_across_poll_rounds(
             duplicates=assert_one_video_per_job(simulator, results),
             seconds=time.monotonic() - started,
             notes={"gaps_s": [round(gap, 2) for gap in gaps]},
+        )
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_only_broken_downloads_count_toward_giving_up(
+    stack: ChaosStack, reelflow: ReelflowClient, report: ChaosReport
+) -> None:
+    """Two 503s, then a garbled body on the third download attempt: still worth a fourth."""
+    simulator = stack.simulator
+    started = time.monotonic()
+    simulator.set_faults(
+        {
+            "rules": [
+                {"endpoint": "content", "kind": "http_503", "schedule": [1, 2]},
+                {"endpoint": "content", "kind": "garble", "schedule": [3]},
+            ]
+        }
+    )
+    (job,) = await start_jobs(reelflow, "broken-late", 1, seconds=4)
+    results = completed(await outcomes([job], timeout=90))
+    assert_stored(results[job.job_id])
+    report.add(
+        ScenarioRecord(
+            "4 503, 503, then garbled video",
+            jobs=1,
+            faults="3 failed download attempts, 1 of them garbled",
+            outcome="completed on attempt 4",
+            duplicates=assert_one_video_per_job(simulator, results),
+            seconds=time.monotonic() - started,
         )
     )
