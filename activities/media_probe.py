@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ def check_mp4_boxes(path: Path) -> None:
                     f"declares {box_size} bytes but {size - offset} remain"
                 )
             offset += box_size
+
+
+def check_image(path: Path) -> None:
+    """Raise :class:`NotAVideoError` if a thumbnail is cut or garbled (decoded in full)."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        head = file.read(12)
+    if head[:4] == b"RIFF" and int.from_bytes(head[4:8], "little") + 8 != size:
+        raise NotAVideoError(
+            f"{path} is truncated or corrupt: its RIFF header declares "
+            f"{int.from_bytes(head[4:8], 'little') + 8} bytes but the file has {size}"
+        )
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (OSError, ValueError) as exc:
+        raise NotAVideoError(f"{path} is not a readable image: {exc}") from exc
 
 
 def sha256_of(path: Path) -> str:

@@ -26,7 +26,7 @@ from activities.errors import (
     ProviderNotFoundError,
     ProviderRetryableError,
 )
-from activities.media_probe import NotAVideoError, probe_video, sha256_of
+from activities.media_probe import NotAVideoError, check_image, probe_video, sha256_of
 from activities.models import (
     CreateVideoJobInput,
     DeleteVideoJobInput,
@@ -46,6 +46,7 @@ NOT_PLAYABLE_ATTEMPTS = 3
 """Downloads that do not verify as a video (other failures not counted) before the job fails."""
 INCOMING_VIDEO = ".video.mp4.incoming.part"
 """Where a downloaded video waits for verification (a ``.part`` name: cleared if abandoned)."""
+INCOMING_THUMBNAIL = ".thumbnail.webp.incoming.part"
 
 
 def application_error(exc: ProviderError) -> ApplicationError:
@@ -120,8 +121,8 @@ class VideoActivities:
     @activity.defn(name="download_video")
     async def download_video(self, download: DownloadVideoInput) -> VideoResult:
         """Stream the video and thumbnail into storage, verify them, describe the result."""
-        # The video lands next to its final path and is moved there only once verified, so the
-        # final path never shows a cut or garbled file.
+        # The video and thumbnail land next to their final paths and are moved there only once
+        # verified, so a final path never shows a cut or garbled file.
         incoming = self._storage.video_path(download.job_id).with_name(INCOMING_VIDEO)
         thumbnail_path = self._storage.thumbnail_path(download.job_id)
         # A worker killed mid-download leaves its temp file: the new attempt clears it.
@@ -135,7 +136,7 @@ class VideoActivities:
             try:
                 await self._client.download(
                     download.provider_job_id,
-                    thumbnail_path,
+                    thumbnail_path.with_name(INCOMING_THUMBNAIL),
                     variant="thumbnail",
                     on_progress=heartbeat,
                 )
@@ -202,6 +203,9 @@ class VideoActivities:
                 type="VideoChecksumMismatch",
             )
         facts = probe_video(incoming)  # NotAVideoError: the caller decides about a retry
+        if thumbnail is not None:
+            check_image(thumbnail.with_name(INCOMING_THUMBNAIL))
+            os.replace(thumbnail.with_name(INCOMING_THUMBNAIL), thumbnail)
         os.replace(incoming, path)
         request = download.request
         return VideoResult(
