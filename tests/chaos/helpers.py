@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from temporalio.service import RPCError
 
 from activities.media_probe import check_mp4_boxes
@@ -118,6 +119,13 @@ def assert_stored(result: VideoResult) -> None:
     assert hashlib.sha256(data).hexdigest() == result.sha256
     assert data[4:8] == b"ftyp", f"{path} is not an MP4"
     check_mp4_boxes(path)  # not cut, not padded
+    if result.thumbnail_path:
+        thumbnail = Path(result.thumbnail_path)
+        image = thumbnail.read_bytes()
+        if image[:4] == b"RIFF":  # WebP: the RIFF size covers the whole file
+            assert int.from_bytes(image[4:8], "little") + 8 == len(image), f"{thumbnail} is cut"
+        with Image.open(thumbnail) as decoded:
+            decoded.load()
     leftovers = sorted(p.name for p in path.parent.glob("*.part"))
     assert not leftovers, f"temp files left next to {path}: {leftovers}"
 

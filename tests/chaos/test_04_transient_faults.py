@@ -151,13 +151,14 @@ async def test_thirty_percent_transient_faults(
 async def test_cut_or_garbled_downloads_are_fetched_again(
     stack: ChaosStack, reelflow: ReelflowClient, report: ChaosReport
 ) -> None:
-    """A 200 whose body is cut or garbled never reaches the final path; the job completes."""
+    """A 200 whose body is cut or garbled (video or thumbnail) never reaches the final path;
+    the job completes with both files whole."""
     simulator = stack.simulator
     started = time.monotonic()
     simulator.set_faults(
         {
             "rules": [
-                {"endpoint": "content", "kind": "garble", "schedule": [1]},
+                {"endpoint": "content", "kind": "garble", "schedule": [1, 5]},
                 {"endpoint": "content", "kind": "truncate", "schedule": [3]},
             ]
         }
@@ -174,7 +175,7 @@ async def test_cut_or_garbled_downloads_are_fetched_again(
         ScenarioRecord(
             "4 garbled + cut video body",
             jobs=1,
-            faults="garble, truncate on GET /content",
+            faults="garbled video, cut video, garbled thumbnail on GET /content",
             outcome="completed with a verified MP4",
             duplicates=assert_one_video_per_job(simulator, results),
             seconds=time.monotonic() - started,
