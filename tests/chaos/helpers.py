@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from activities.media_probe import check_mp4_boxes
 from starter.client import ReelflowClient, VideoJob
 from starter.errors import JobNotFoundError, VideoJobError
+from tests.support.polling import eventually
 from tests.support.simulator import SimulatorProcess
 from workflows.contract import VideoJobStatus, VideoResult
 
@@ -228,11 +229,10 @@ async def until_calls(
     simulator: SimulatorProcess, endpoint: str, at_least: int, *, timeout: float = 30.0
 ) -> int:
     """Wait until ``endpoint`` has seen ``at_least`` calls in total; return the count."""
-    deadline = time.monotonic() + timeout
-    while True:
-        count = await asyncio.to_thread(calls, simulator, endpoint)
-        if count >= at_least:
-            return count
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{endpoint}: {count} calls after {timeout:g}s, {at_least} wanted")
-        await asyncio.sleep(0.02)
+    return await eventually(
+        lambda: asyncio.to_thread(calls, simulator, endpoint),
+        lambda count: count >= at_least,
+        timeout=timeout,
+        interval=0.02,
+        what=f"{at_least} {endpoint} calls",
+    )

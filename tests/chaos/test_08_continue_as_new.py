@@ -26,6 +26,7 @@ from tests.chaos.helpers import (
     start_jobs,
 )
 from tests.chaos.stack import ChaosStack
+from tests.support.polling import eventually
 from workflows.contract import VideoJobStatus
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.chaos]
@@ -49,13 +50,12 @@ async def watch_runs(reelflow: ReelflowClient, job: VideoJob) -> list[tuple[str,
 
 
 async def after_a_new_run(reelflow: ReelflowClient, job: VideoJob) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        run_id = await current_run(reelflow, job.job_id)
-        if run_id != job.run_id:
-            return run_id
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{job.job_id} never continued as new")
+    return await eventually(
+        lambda: current_run(reelflow, job.job_id),
+        lambda run_id: run_id != job.run_id,
+        timeout=60,
+        what=f"{job.job_id} to continue as new",
+    )
 
 
 @pytest.mark.timeout(180)
